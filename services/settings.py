@@ -214,6 +214,28 @@ class Settings(BaseSettings):
         "together as one batch; gRPC flow control holds the rest in the client.",
     )
 
+    # -- batch scoring (cds score, cds worker) -------------------------------------------
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker for batch jobs, e.g. `redis://127.0.0.1:6379/0`; unset: "
+        "`cds score` runs the same tasks in-process (a process pool over the cores).",
+    )
+    result_backend: str | None = Field(
+        None,
+        description="Celery result backend, e.g. `redis://127.0.0.1:6379/1`; unset: the broker.",
+    )
+    jobs_dir: Path = Field(
+        Path("cds-jobs"),
+        description="Folder of batch job records (progress, manifest), shared by `cds score`, "
+        "the workers and `GET /jobs`.",
+    )
+    worker_metrics_port: int = Field(
+        9540,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus endpoint each `cds worker` serves; 0: none.",
+    )
+
     # -- logging and privacy -------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level (logs are JSON lines on stderr)."
