@@ -16,6 +16,7 @@ from services.cli.feedback import feedback
 from services.cli.grpc import grpc_api
 from services.cli.model_server import model_server
 from services.cli.models import models
+from services.cli.probe import probe
 from services.cli.serve import serve
 from services.cli.train import train
 
@@ -34,3 +35,4 @@ main.add_command(models)
 main.add_command(grpc_api)
 main.add_command(serve)
 main.add_command(feedback)
+main.add_command(probe)
