@@ -60,3 +60,12 @@ AUDIT_DROPPED = Counter(
     "Audit records that could not be written, by reason.",
     ["reason"],
 )
+
+# -- inference (every door) ---------------------------------------------------------------
+MODEL_LATENCY = Histogram(
+    "cds_model_request_duration_seconds",
+    "Time of one call to the inference backend (failed calls included), by backend "
+    "(embedded, tfserving), model and method (predict, explain).",
+    ["backend", "model", "method"],
+    buckets=LATENCY_BUCKETS,
+)
