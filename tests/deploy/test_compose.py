@@ -3,6 +3,8 @@ what the containers run, set, mount and probe must exist in this repository."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.deploy.topology import (
@@ -53,6 +55,14 @@ def test_dockerfile_is_multi_stage_and_runs_as_non_root():
     assert copies
     assert all(args.startswith("--from=build ") for args in copies)
     assert ("ENTRYPOINT", '["cds"]') in final
+
+
+def test_the_images_own_healthcheck_probes_its_default_command():
+    steps = dict(dockerfile())
+    serve = cds_command(json.loads(steps["CMD"])).params
+    check = json.loads(steps["HEALTHCHECK"].split(" CMD ", 1)[1])
+    assert check == ["cds", "probe", f"http://127.0.0.1:{serve['port']}/readyz"]
+    assert "/readyz" in http_routes()
 
 
 def test_the_image_copies_files_that_exist_and_the_build_context_keeps():
