@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from services.settings import Settings
+from tests.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 IMAGE = "precision-cds:0.1.0"
