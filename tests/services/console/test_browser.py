@@ -1,0 +1,144 @@
+"""The console in a real browser against a real ``cds serve --dev`` on loopback.
+
+Chromium loads an example patient, calls a service, shows the card the service
+answered, and sends feedback that the server stores; the model card page shows
+the card's metrics next to the baseline with its plots; the jobs page says there
+are none.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.services.cds_hooks.server import CdsServeProcess, start_cds_serve
+from tests.services.console.browser import headless_chromium
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+MODEL = "post-mi-mortality"
+SERVICE = f"{MODEL}-patient-view"
+EXAMPLE = f"{MODEL}/whas500-row-323.json"
+WAIT_S = 60
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("console")
+
+
+@pytest.fixture(scope="module")
+def server(folder: Path) -> Iterator[CdsServeProcess]:
+    env = {
+        "CDS_DATABASE_URL": f"sqlite:///{folder / 'cds.db'}",
+        "CDS_JOBS_DIR": str(folder / "jobs"),
+        "CDS_PSEUDONYM_KEY": "console-test",
+        # correctness here, not speed: a busy machine must not fail safe
+        "CDS_HOOK_BUDGET_MS": "10000",
+    }
+    process = start_cds_serve(env, folder / "logs")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(folder: Path) -> Iterator[webdriver.Chrome]:
+    driver = headless_chromium(folder / "chromium-profile")
+    yield driver
+    driver.quit()
+
+
+def wait(browser: webdriver.Chrome) -> WebDriverWait:
+    return WebDriverWait(browser, WAIT_S)
+
+
+def feedback_rows(database: Path) -> list[tuple[str, str, str | None]]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT card_uuid, outcome, reason_code FROM cds_feedback").fetchall()
+
+
+def test_try_a_patient_shows_the_services_card_and_stores_feedback(server, browser, folder):
+    browser.get(f"{server.url}/console/#try")
+    example = wait(browser).until(ec.visibility_of_element_located((By.ID, "example")))
+    Select(example).select_by_value(EXAMPLE)
+    Select(browser.find_element(By.ID, "service")).select_by_value(SERVICE)
+    browser.find_element(By.ID, "run").click()
+    card = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#cards .card")))
+
+    # The card shown is the service's answer to the request shown, as an EHR would show it.
+    request = browser.find_element(By.ID, "raw-request").text
+    response = browser.find_element(By.ID, "raw-response").text
+    assert '"hook": "patient-view"' in request
+    (expected,) = httpx.post(
+        f"{server.url}/cds-services/{SERVICE}",
+        content=request,
+        timeout=WAIT_S,
+        headers={"Content-Type": "application/json"},
+    ).json()["cards"]
+    assert card.find_element(By.CSS_SELECTOR, ".card-summary").text.endswith(expected["summary"])
+    assert expected["indicator"] in card.get_attribute("class").split()
+    assert (
+        card.find_element(By.CSS_SELECTOR, ".card-indicator").text.lower() == expected["indicator"]
+    )
+    code = card.find_element(
+        By.CSS_SELECTOR, ".card-detail code"
+    )  # markdown rendered, not shown raw
+    assert code.text == MODEL
+    assert f"Model {MODEL} version 1." in card.find_element(By.CSS_SELECTOR, ".card-detail").text
+    assert card.find_element(By.CSS_SELECTOR, ".card-detail table")  # contributing factors
+    link = card.find_element(By.CSS_SELECTOR, ".card-link a")
+    assert link.get_attribute("href") == expected["links"][0]["url"]
+    uuid = card.get_attribute("data-uuid")
+    assert uuid in response
+
+    # Override with a reason, then accept: both stored in the server's feedback store.
+    Select(card.find_element(By.CSS_SELECTOR, ".override-reason")).select_by_visible_text(
+        "Clinical judgement differs"
+    )
+    card.find_element(By.CSS_SELECTOR, ".override").click()
+    status = card.find_element(By.CSS_SELECTOR, ".feedback-status")
+    wait(browser).until(lambda _: "overridden" in status.text)
+    card.find_element(By.CSS_SELECTOR, ".accept").click()
+    wait(browser).until(lambda _: "accepted" in status.text)
+    assert "stored" in status.text
+    rows = feedback_rows(folder / "cds.db")
+    assert sorted(rows) == [(uuid, "accepted", None), (uuid, "overridden", "clinical-judgement")]
+
+
+def test_model_card_page_and_jobs_page(server, browser):
+    card = httpx.get(f"{server.url}/models/{MODEL}", timeout=WAIT_S).json()["card"]
+    browser.get(f"{server.url}/console/#models/{MODEL}")
+    page = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".model-card")))
+    assert page.find_element(By.TAG_NAME, "h2").text == card["title"]
+    assert card["intended_use"] in page.text
+    auroc = next(
+        row
+        for row in page.find_elements(By.CSS_SELECTOR, "table.metrics tr")
+        if row.text.startswith("auroc")
+    )
+    assert f"{card['metrics']['overall']['auroc']['value']:.3f}" in auroc.text
+    assert f"{card['baseline']['overall']['auroc']['value']:.3f}" in auroc.text
+    subgroups = page.find_elements(By.CSS_SELECTOR, "table.subgroups tr")
+    assert len(subgroups) == 1 + len(card["metrics"]["subgroups"])
+    for plot in ("roc", "calibration"):
+        image = page.find_element(By.CSS_SELECTOR, f".plot-{plot} img")
+        wait(browser).until(
+            lambda _, i=image: browser.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", i
+            )
+        )
+    assert card["limitations"][0] in page.text
+
+    browser.get(f"{server.url}/console/#jobs")
+    none = wait(browser).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "#jobs .no-jobs"))
+    )
+    assert none.text == "No batch jobs."
