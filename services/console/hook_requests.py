@@ -28,7 +28,7 @@ def hook_request(service: CdsService, bundle: object) -> dict:
     (record,) = records
     context: dict[str, object] = {"userId": "Practitioner/console", "patientId": record.key}
     if service.hook in ORDER_HOOKS:
-        context["draftOrders"] = _searchset([])
+        context["draftOrders"] = _bundle("collection", [])
         if service.hook == "order-select":
             context["selections"] = []
     return {
@@ -45,13 +45,10 @@ def _prefetch_value(template: str, record: PatientRecord) -> dict | None:
     if template.startswith("Patient/"):
         return record.patient
     resource_type = template.partition("?")[0]
-    return _searchset([r for r in record.resources if r.get("resourceType") == resource_type])
+    return _bundle(
+        "searchset", [r for r in record.resources if r.get("resourceType") == resource_type]
+    )
 
 
-def _searchset(resources: list[dict]) -> dict:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [{"resource": r} for r in resources],
-    }
+def _bundle(kind: str, resources: list[dict]) -> dict:
+    return {"resourceType": "Bundle", "type": kind, "entry": [{"resource": r} for r in resources]}

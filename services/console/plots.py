@@ -53,7 +53,7 @@ def calibration_svg(card: dict) -> str:
             "deciles"
         )
         if bins:
-            series.append(Series(who, [(b["predicted"], b["observed"]) for b in bins]))
+            series.append(Series(who, sorted((b["predicted"], b["observed"]) for b in bins)))
     if not series:
         raise NoPlot("calibration")
     values = [v for s in series for point in s.points for v in point]

@@ -251,9 +251,14 @@ function metricsTable(card) {
   const baseline = (card.baseline && card.baseline.overall) || {};
   const table = el("table", { class: "data metrics" });
   table.append(el("tr", {}, ...["Metric", "Model", "Baseline"].map((h) => el("th", { text: h }))));
+  const row = (name, a, b) => table.append(el("tr", {}, el("td", { text: name }), el("td", { text: a }), el("td", { text: b })));
   for (const [key, value] of Object.entries(model)) {
-    if (!value || typeof value.value !== "number") continue;
-    table.append(el("tr", {}, el("td", { text: key }), el("td", { text: interval(value) }), el("td", { text: interval(baseline[key]) })));
+    if (value && typeof value.value === "number") row(key, interval(value), interval(baseline[key]));
+  }
+  // Calibration of a probability: slope (1 is ideal), intercept (0) and expected calibration error.
+  for (const key of ["slope", "intercept", "ece"]) {
+    const a = (model.calibration || {})[key];
+    if (typeof a === "number") row(`calibration ${key}`, number(a), number((baseline.calibration || {})[key]));
   }
   return table;
 }
@@ -280,6 +285,7 @@ function plot(name, kind, caption) {
 function modelCard(body) {
   const card = body.card;
   const headline = card.headline || {};
+  const overall = (card.metrics && card.metrics.overall) || {};
   const parts = [
     el("p", {}, el("a", { href: "#models", text: "All models" })),
     el("h2", { text: card.title || body.name }),
@@ -289,8 +295,11 @@ function modelCard(body) {
     ...prose("Population", card.population),
     ...prose("Data", card.data_source),
     ...prose("Outcome", card.target && card.target.definition),
+    ...prose("Censoring", card.target && card.target.censoring),
+    ...prose("Trial", card.trial),
     el("h3", { text: "Metrics on held-out data, next to the baseline" }),
     el("p", { text: `Baseline: ${(card.baseline && card.baseline.model) || "n/a"}. Headline ${headline.metric || "metric"}: model ${number(headline.model)}, baseline ${number(headline.baseline)}.` }),
+    el("p", { text: `Held-out patients: ${overall.n ?? "n/a"}${overall.events === undefined ? "" : `, with the outcome: ${number(overall.events, 0)}`}.` }),
     metricsTable(card),
     ...prose("Model against baseline", card.comparison && card.comparison.summary),
     el("div", { class: "plots" }, plot(body.name, "roc", "ROC curve"), plot(body.name, "calibration", "Calibration: predicted against observed")),

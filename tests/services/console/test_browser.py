@@ -142,3 +142,24 @@ def test_model_card_page_and_jobs_page(server, browser):
         ec.visibility_of_element_located((By.CSS_SELECTOR, "#jobs .no-jobs"))
     )
     assert none.text == "No batch jobs."
+
+
+def test_a_pasted_bundle_is_tried_and_bad_text_is_reported(server, browser):
+    bundle = httpx.get(f"{server.url}/console/api/examples/{EXAMPLE}", timeout=WAIT_S).text
+    browser.get(f"{server.url}/console/#try")
+    example = wait(browser).until(ec.visibility_of_element_located((By.ID, "example")))
+    Select(example).select_by_value("paste")
+    pasted = browser.find_element(By.ID, "bundle-input")
+    status = browser.find_element(By.ID, "try-status")
+
+    pasted.send_keys("{not json")
+    browser.find_element(By.ID, "run").click()
+    wait(browser).until(lambda _: "not JSON" in status.text)
+    assert browser.find_elements(By.CSS_SELECTOR, "#cards .card") == []
+
+    pasted.clear()
+    browser.execute_script("arguments[0].value = arguments[1]", pasted, bundle)  # no typing
+    Select(browser.find_element(By.ID, "service")).select_by_value(SERVICE)
+    browser.find_element(By.ID, "run").click()
+    card = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#cards .card")))
+    assert MODEL in card.find_element(By.CSS_SELECTOR, ".card-detail code").text
