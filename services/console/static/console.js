@@ -313,9 +313,14 @@ function modelCard(body) {
 
 // -- batch jobs --------------------------------------------------------------------
 
+const JOB_REFRESH_MS = 3000;
+let jobRefresh = null;
+
 async function showJobs() {
+  clearTimeout(jobRefresh);
   const target = document.getElementById("jobs");
-  const result = await call("/jobs");
+  const [result, status] = await Promise.all([call("/jobs"), call("/console/api/status")]);
+  const dev = status.ok && status.body.try_patients; // summaries are served to --dev only
   const jobs = result.ok ? result.body.jobs : [];
   if (!result.ok && result.status !== 404) {
     target.replaceChildren(el("p", { class: "error", text: problem(result) }));
@@ -329,9 +334,9 @@ async function showJobs() {
   const table = el("table", { class: "data jobs" }, el("tr", {}, ...headings.map((h) => el("th", { text: h }))));
   for (const job of jobs) {
     const progress = el("progress", { max: String(job.total || 1), value: String(job.done || 0) });
-    const summary = job.summary
+    const summary = job.summary && dev
       ? link(`${BASE}/jobs/${encodeURIComponent(job.id)}/summary.csv`, job.summary)
-      : document.createTextNode("");
+      : document.createTextNode(job.summary || "");
     const row = el("tr", { class: "job" },
       el("td", { text: job.id }), el("td", { class: "job-state", text: job.state }),
       el("td", {}, progress, ` ${job.done}/${job.total}`), el("td", { text: String(job.errors) }),
@@ -342,6 +347,10 @@ async function showJobs() {
     table.append(row);
   }
   target.replaceChildren(table);
+  // Follow the progress of unfinished jobs while this page is shown.
+  if (jobs.some((job) => job.state === "queued" || job.state === "running")) {
+    jobRefresh = setTimeout(() => location.hash === "#jobs" && showJobs(), JOB_REFRESH_MS);
+  }
 }
 
 // -- navigation --------------------------------------------------------------------
