@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -43,7 +43,9 @@ def test_the_request_carries_the_features_the_bundle_has(example):
     via_hook = record_from_prefetch(request["prefetch"], direct.key).record
     extractor = Extractor(feature_spec(example.model))
     now = datetime.now(UTC)
-    assert extractor.extract(via_hook, now).values == extractor.extract(direct, now).values
+    expected = extractor.extract(direct, now).values
+    assert sum(v is not None for v in expected) > 2  # more than age and sex: a real record
+    assert extractor.extract(via_hook, now).values == expected
 
 
 def test_an_example_is_moved_so_its_index_time_is_now():
@@ -60,7 +62,7 @@ def test_an_example_is_moved_so_its_index_time_is_now():
     assert (
         abs((datetime.fromisoformat(moved_birth) - datetime.fromisoformat(birth)) - shift).days <= 1
     )
-    assert retimed(original, shift - shift) == original
+    assert retimed(original, timedelta(0)) == original
 
 
 def test_order_hooks_get_an_empty_draft_order_bundle():
