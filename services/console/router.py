@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 
 from adapters import FHIRInputError
 from services.cds_hooks import errors
-from services.console.examples import current_bundle, list_examples
+from services.console.examples import Example, current_bundle, list_examples
 from services.console.hook_requests import hook_request
 from services.console.plots import NoPlot, calibration_svg, roc_svg
 
@@ -52,9 +52,18 @@ def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+def _can_try_patients(rt: Runtime) -> bool:
+    """Only with authentication off: a browser cannot sign an EHR's JWT."""
+    return rt.authenticator is None
+
+
+def _served_examples(rt: Runtime) -> list[Example]:
+    return list_examples({s.model for s in rt.services.values()})
+
+
 def _dev_only(rt: Runtime) -> Response | None:
-    """403 unless authentication is off (a development server)."""
-    if rt.authenticator is None:
+    """403 unless patients can be tried here (a development server)."""
+    if _can_try_patients(rt):
         return None
     return errors.operation_outcome(
         403,
@@ -69,7 +78,7 @@ async def page() -> FileResponse:
 
 @router.get("/api/status", summary="What this console can do here")
 async def status(request: Request) -> Response:
-    return errors.json_response({"try_patients": _runtime(request).authenticator is None})
+    return errors.json_response({"try_patients": _can_try_patients(_runtime(request))})
 
 
 @router.get("/api/examples", summary="Example patients of the served models")
@@ -77,14 +86,8 @@ async def examples(request: Request) -> Response:
     rt = _runtime(request)
     if (refused := _dev_only(rt)) is not None:
         return refused
-    served = {s.model for s in rt.services.values()}
-    return errors.json_response(
-        {
-            "examples": [
-                {"model": e.model, "file": e.file, "label": e.label} for e in list_examples(served)
-            ]
-        }
-    )
+    listed = [{"model": e.model, "file": e.file, "label": e.label} for e in _served_examples(rt)]
+    return errors.json_response({"examples": listed})
 
 
 @router.get("/api/examples/{model}/{file}", summary="An example patient's Bundle, dated now")
@@ -92,8 +95,7 @@ async def example(model: str, file: str, request: Request) -> Response:
     rt = _runtime(request)
     if (refused := _dev_only(rt)) is not None:
         return refused
-    served = {s.model for s in rt.services.values()}
-    found = next((e for e in list_examples(served) if (e.model, e.file) == (model, file)), None)
+    found = next((e for e in _served_examples(rt) if (e.model, e.file) == (model, file)), None)
     if found is None:
         return errors.not_found(f"example {model}/{file}")
     return errors.json_response(await anyio.to_thread.run_sync(current_bundle, found))
