@@ -42,8 +42,9 @@ from fastapi import FastAPI
 from models.registry import PACKAGED_MODEL_DIR, model_names, versions
 from services.cds_hooks.requests import HookRequest
 from tests.fhir import ICD10CM, SNOMED, bp_panel, bundle, condition, observation
+from tests.processes import ROOT
 from tests.services.cds_hooks.conftest import days_ago, hook_request, patient_resource
-from tests.services.cds_hooks.server import ROOT, free_port, start_cds_serve
+from tests.services.cds_hooks.server import free_port, start_cds_serve
 
 CONCURRENCY = (1, 32)
 PREFERRED = "post-mi-mortality-patient-view"  # the request below is a post-MI patient

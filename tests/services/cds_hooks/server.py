@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -13,8 +12,6 @@ from pathlib import Path
 import httpx
 
 from tests import processes
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -59,10 +56,13 @@ def start_cds_serve(
     command += ["--port", str(port), "--grpc-port", str(grpc_port)]
     if dev:
         command.append("--dev")
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
     with log.open("wb") as err:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=err
+            command,
+            cwd=processes.ROOT,
+            env=processes.cli_env(env),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
         )
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from services.cli import main
 from tests.inference.fixtures import ModelDir
-from tests.services.grpc_api.servers import ROOT
+from tests.processes import ROOT
 
 
 def test_help_names_the_service_and_its_settings():
