@@ -229,6 +229,11 @@ class Settings(BaseSettings):
         description="Folder of batch job records (progress, manifest), shared by `cds score`, "
         "the workers and `GET /jobs`.",
     )
+    bulk_token: SecretStr | None = Field(
+        None,
+        description="Bearer token `cds score` sends to the FHIR server for a Bulk Data "
+        "`$export` (kick-off, status, files).",
+    )
     worker_metrics_port: int = Field(
         9540,
         ge=0,
