@@ -15,6 +15,7 @@ with exponential backoff.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 
@@ -42,6 +43,8 @@ register(
 
 def create_celery(settings: Settings) -> Celery:
     """The app for ``settings`` (``CDS_BROKER_URL``, ``CDS_RESULT_BACKEND``)."""
+    # Celery logs each task's return value at INFO, and a chunk's names its patients.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     app = Celery(
         "precision_cds",
         broker=settings.broker_url,

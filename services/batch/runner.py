@@ -99,7 +99,10 @@ class CeleryBackend:
 
     def submit(self, chunk: int, payload: dict) -> None:
         result = self.app.send_task(
-            self.task_name, args=(payload,), task_id=f"{self.job_id}-{chunk:06d}"
+            self.task_name,
+            args=(payload,),
+            task_id=f"{self.job_id}-{chunk:06d}",
+            argsrepr=f"(chunk {chunk})",  # what monitoring shows: never the patients
         )
         self.running[chunk] = (result, payload)
 
