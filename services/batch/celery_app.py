@@ -59,6 +59,9 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # a chunk is minutes of work: no hoarding
         worker_hijack_root_logger=False,
+        # A pool process signals that it is up after worker_process_init, so after
+        # loading the models: Celery's default 4 s would kill it and start another.
+        worker_proc_alive_timeout=300,
         broker_connection_retry_on_startup=True,
         result_expires=7 * 24 * 3600,  # a stopped job can be resumed within a week
     )
