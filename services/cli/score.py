@@ -81,6 +81,8 @@ def score(
     without it they are scored in-process by a pool of processes.
     """
     import orjson
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from tqdm import tqdm
 
     from adapters.fhirtime import parse_index_time
@@ -142,6 +144,10 @@ def score(
         except KeyboardInterrupt:
             click.echo(f"\ninterrupted; resume with: cds score --resume {job.id}", err=True)
             raise SystemExit(130) from None
+        except (OperationalError, RedisConnectionError) as exc:
+            raise click.ClickException(
+                f"broker unreachable ({exc}); once it is back: cds score --resume {job.id}"
+            ) from None
     click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
 
 
