@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 
 import orjson
-from celery import Celery, Task
+from celery import Celery
 from celery.signals import worker_process_init
 from kombu.serialization import register
 
@@ -67,7 +67,6 @@ def create_celery(settings: Settings) -> Celery:
     )
     app.task(
         name=TASK_NAME,
-        bind=True,
         acks_late=True,
         reject_on_worker_lost=True,
         autoretry_for=TRANSIENT,
@@ -78,7 +77,7 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
-def _score_chunk(task: Task, payload: Mapping) -> dict:
+def _score_chunk(payload: Mapping) -> dict:
     """Score one chunk; its result goes to the result backend for the coordinator."""
     try:
         result = score_in_process(payload)

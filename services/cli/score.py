@@ -121,8 +121,13 @@ def score(
             memory_budget=settings.ndjson_memory_mb * 1024 * 1024,
         )
         token = settings.bulk_token.get_secret_value() if settings.bulk_token else None
-        record.input = str(_input_folder(job, source, fhir_server, bulk_export, token))
-        job.save(record)
+        try:
+            record.input = str(_input_folder(job, source, fhir_server, bulk_export, token))
+        except click.ClickException:
+            record.state = "failed"
+            raise
+        finally:
+            job.save(record)
     click.echo(f"job {job.id}", err=True)
     if settings.broker_url:
         backend = CeleryBackend(job.id)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
+import pytest
 
 from services.batch.jobs import Job, job_status
 from tests.services.batch.conftest import (
@@ -89,6 +90,7 @@ def test_malformed_lines_go_to_errors_and_the_rest_is_scored(
     assert report["errors"] == 2
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_a_poisoned_record_is_an_error_and_the_job_goes_on(
     cohort_copy: Path, tmp_path: Path, inline: InlineBackend
 ) -> None:
