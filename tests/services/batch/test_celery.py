@@ -117,3 +117,40 @@ def _wait_for_progress(jobs: Path, score: subprocess.Popen[bytes]) -> Job:
                 return job
         time.sleep(0.02)
     raise AssertionError(f"no progress: {score.stderr.read().decode() if score.stderr else ''}")
+
+
+def test_a_killed_cli_is_resumed_to_exactly_one_result_per_patient_per_model(
+    cohort: Path, tmp_path: Path, worker: WorkerProcess
+) -> None:
+    jobs = tmp_path / "jobs"
+    out = tmp_path / "out"
+    env = score_env(jobs, BROKER)
+    score = subprocess.Popen(
+        score_command(cohort, out, chunk_size=1),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        job = _wait_for_progress(jobs, score)
+    finally:
+        score.kill()
+        score.communicate()
+    status = subprocess.run(
+        [sys.executable, "-m", "services.cli", "jobs", "status", job.id],
+        cwd=ROOT, env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    before = orjson.loads(status.stdout)
+    assert before["state"] == "interrupted"
+    assert 0 < before["done"] < COHORT_SIZE
+    assert not out.joinpath("RiskAssessment.ndjson").exists()
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "services.cli", "score", "--resume", job.id, "--no-progress"],
+        cwd=ROOT, env=env, capture_output=True,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr.decode()[-3000:]
+    pairs = assessed(out)
+    assert len(pairs) == len(set(pairs)) == COHORT_SIZE * len(MODELS)
+    assert job.load().state == "done"
