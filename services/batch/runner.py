@@ -24,7 +24,7 @@ import orjson
 from adapters.ndjson import LineError, file_resource_type, iter_records, ndjson_files
 from adapters.records import PatientRecord
 from services.batch.jobs import Job, JobRecord, now_iso
-from services.batch.merge import merge
+from services.batch.merge import MergeError, merge
 from services.batch.scoring import TRANSIENT, chunk_payload, load_process_scorer, score_in_process
 
 Progress = Callable[[int, int], None]  # (patients just done, total so far)
@@ -151,8 +151,8 @@ def _chunks(records: Iterator[PatientRecord], size: int) -> Iterator[list[Patien
 def run_job(job: Job, record: JobRecord, backend: Backend, progress: Progress) -> dict:
     """Score every chunk not stored yet, then merge; returns the job report.
 
-    Raises :class:`ChunkFailed` (the job is marked failed) or lets KeyboardInterrupt
-    through (the job is marked interrupted and can be resumed).
+    Raises :class:`ChunkFailed` or :class:`MergeError` (the job is marked failed);
+    anything else, KeyboardInterrupt included, marks it interrupted (resumable).
     """
     started = time.perf_counter()
     job.mark_running(record)
@@ -194,7 +194,7 @@ def run_job(job: Job, record: JobRecord, backend: Backend, progress: Progress) -
         while backend.running:
             store(backend.completed())
         report = merge(job, record, chunks, time.perf_counter() - started)
-    except ChunkFailed:
+    except (ChunkFailed, MergeError):
         record.state = "failed"
         raise
     except BaseException:

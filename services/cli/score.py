@@ -87,6 +87,7 @@ def score(
 
     from adapters.fhirtime import parse_index_time
     from services.batch.jobs import Job
+    from services.batch.merge import MergeError
     from services.batch.runner import CeleryBackend, ChunkFailed, PoolBackend, run_job
     from services.inference.catalog import Catalog
 
@@ -144,7 +145,7 @@ def score(
 
         try:
             report = run_job(job, record, backend, progress)
-        except ChunkFailed as exc:
+        except (ChunkFailed, MergeError) as exc:
             raise click.ClickException(f"job {job.id} failed: {exc}") from None
         except KeyboardInterrupt:
             click.echo(f"\ninterrupted; resume with: cds score --resume {job.id}", err=True)
