@@ -11,9 +11,14 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
+from adapters.ndjson import iter_records
 from services.batch.jobs import Job, job_status
+from services.batch.scoring import ChunkScorer, chunk_payload
+from services.inference import BackendUnavailable
+from services.settings import Settings
 from tests.services.batch.conftest import (
     COHORT_SIZE,
+    INDEX_TIME,
     MODELS,
     InlineBackend,
     assessed,
@@ -146,3 +151,26 @@ def _exited_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+class _Unavailable:
+    """The shipped models behind a model server that is down."""
+
+    def __init__(self, inference: object) -> None:
+        self.inference = inference
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inference, name)
+
+    def predict(self, *_args: object, **_kwargs: object) -> None:
+        raise BackendUnavailable("model server down")
+
+
+def test_a_backend_outage_is_retried_not_written_off_as_bad_records(
+    cohort: Path, inline: InlineBackend
+) -> None:
+    """Transient errors leave the chunk (for the task to retry), never errors.ndjson."""
+    scorer = ChunkScorer(_Unavailable(inline.scorer.assessor.inference), Settings())
+    records = list(iter_records(cohort))[:3]
+    with pytest.raises(BackendUnavailable):
+        scorer.score(chunk_payload(0, MODELS, INDEX_TIME, records))
