@@ -3,7 +3,7 @@
 Layout of ``CDS_JOBS_DIR/<job id>/``::
 
     job.json        the record: input, models, options, state, counts
-    chunks/N.json   the result of chunk N (assessments, summary rows, errors)
+    chunks/N.json   the result of chunk N (RiskAssessments, summary rows, errors)
     input-errors.ndjson  lines of the input that could not be read
     manifest.json   every chunk and its patient count, once the input is read
 

@@ -72,7 +72,7 @@ def merge(job: Job, record: JobRecord, chunks: dict[int, int], seconds: float) -
                     raise MergeError(f"chunk {chunk} repeats a patient already scored")
                 seen.add(key)
                 bands[row["model"], row["band"]] += 1
-            assessments.writelines(orjson.dumps(ra) + b"\n" for ra in result["assessments"])
+            assessments.write(result["risk_assessments"].encode())
             error_file.writelines(orjson.dumps(e) + b"\n" for e in result["errors"])
             errors += len(result["errors"])
             table = pa.Table.from_pylist(result["rows"], schema=SUMMARY_SCHEMA)

@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import orjson
+
 from adapters.fhirtime import parse_datetime
 from adapters.records import PatientRecord
 from services import metrics
@@ -72,24 +74,26 @@ class ChunkScorer:
         self.assessor = Assessor(inference, settings)
 
     def score(self, payload: Mapping) -> dict:
-        """The chunk's RiskAssessments, summary rows and errors (one per patient and model
-        that could not be scored)."""
+        """The chunk's RiskAssessments (as NDJSON text), summary rows and errors (one per
+        patient and model that could not be scored)."""
         started = time.perf_counter()
         records = _records(payload)
         at = parse_datetime(payload["index_time"])
+        lines: list[bytes] = []
         result: dict = {
             "chunk": payload["chunk"],
             "patients": len(records),
-            "assessments": [],
             "rows": [],
             "errors": [],
         }
         for model in payload["models"]:
             assessments, errors = self._assess(model, records, at)
-            result["assessments"] += [risk_assessment(a, at) for a in assessments]
+            lines += [orjson.dumps(risk_assessment(a, at)) for a in assessments]
             result["rows"] += [summary_row(a) for a in assessments]
             result["errors"] += errors
             metrics.BATCH_PATIENTS.labels(model).inc(len(assessments))
+        # Already NDJSON: the coordinator stores and merges it without parsing it again.
+        result["risk_assessments"] = b"".join(line + b"\n" for line in lines).decode()
         metrics.BATCH_CHUNK_LATENCY.observe(time.perf_counter() - started)
         return result
 
