@@ -2,13 +2,15 @@
 
 Chromium loads an example patient, calls a service, shows the card the service
 answered, and sends feedback that the server stores; the model card page shows
-the card's metrics next to the baseline with its plots; the jobs page says there
-are none.
+the card's metrics next to the baseline with its plots; the jobs page shows a job
+``cds score`` ran.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests import processes
 from tests.services.cds_hooks.server import CdsServeProcess, start_cds_serve
 from tests.services.console.browser import headless_chromium
 
@@ -35,16 +38,20 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("console")
 
 
-@pytest.fixture(scope="module")
-def server(folder: Path) -> Iterator[CdsServeProcess]:
-    env = {
+def settings(folder: Path) -> dict[str, str]:
+    """The server's settings; ``cds score`` shares its jobs folder."""
+    return {
         "CDS_DATABASE_URL": f"sqlite:///{folder / 'cds.db'}",
         "CDS_JOBS_DIR": str(folder / "jobs"),
         "CDS_PSEUDONYM_KEY": "console-test",
         # correctness here, not speed: a busy machine must not fail safe
         "CDS_HOOK_BUDGET_MS": "10000",
     }
-    process = start_cds_serve(env, folder / "logs")
+
+
+@pytest.fixture(scope="module")
+def server(folder: Path) -> Iterator[CdsServeProcess]:
+    process = start_cds_serve(settings(folder), folder / "logs")
     yield process
     process.stop()
 
@@ -113,7 +120,7 @@ def test_try_a_patient_shows_the_services_card_and_stores_feedback(server, brows
     assert sorted(rows) == [(uuid, "accepted", None), (uuid, "overridden", "clinical-judgement")]
 
 
-def test_model_card_page_and_jobs_page(server, browser):
+def test_a_model_card_page_shows_metrics_next_to_the_baseline_and_plots(server, browser):
     card = httpx.get(f"{server.url}/models/{MODEL}", timeout=WAIT_S).json()["card"]
     browser.get(f"{server.url}/console/#models/{MODEL}")
     page = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".model-card")))
@@ -137,12 +144,6 @@ def test_model_card_page_and_jobs_page(server, browser):
         )
     assert card["limitations"][0] in page.text
 
-    browser.get(f"{server.url}/console/#jobs")
-    none = wait(browser).until(
-        ec.visibility_of_element_located((By.CSS_SELECTOR, "#jobs .no-jobs"))
-    )
-    assert none.text == "No batch jobs."
-
 
 def test_a_pasted_bundle_is_tried_and_bad_text_is_reported(server, browser):
     bundle = httpx.get(f"{server.url}/console/api/examples/{EXAMPLE}", timeout=WAIT_S).text
@@ -163,3 +164,38 @@ def test_a_pasted_bundle_is_tried_and_bad_text_is_reported(server, browser):
     browser.find_element(By.ID, "run").click()
     card = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#cards .card")))
     assert MODEL in card.find_element(By.CSS_SELECTOR, ".card-detail code").text
+
+
+def test_the_jobs_page_lists_a_scored_job_with_its_summary(server, browser, folder):
+    browser.get(f"{server.url}/console/#jobs")
+    none = wait(browser).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "#jobs .no-jobs"))
+    )
+    assert none.text == "No batch jobs."
+
+    # A tiny job in embedded mode (no broker), written into the server's jobs folder.
+    cohort, out = folder / "cohort", folder / "scored"
+    cds = [sys.executable, "-m", "services.cli"]
+    build = ["cohort", "build", "whas500", "--out", str(cohort), "--format", "ndjson", "--n", "6"]
+    score = ["score", str(cohort), "--out", str(out), "--models", MODEL, "--concurrency", "1"]
+    score += ["--index-time", "2018-01-01T00:00:00+00:00", "--no-progress"]
+    env = processes.cli_env(settings(folder))
+    env.pop("CDS_BROKER_URL", None)  # embedded: scored in-process, no worker needed
+    for command in (build, score):
+        subprocess.run(
+            [*cds, *command], cwd=processes.ROOT, env=env, check=True, capture_output=True
+        )
+    (job,) = httpx.get(f"{server.url}/jobs", timeout=WAIT_S).json()["jobs"]
+
+    browser.refresh()  # still on #jobs
+    row = wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "tr.job")))
+    assert row.get_attribute("data-id") == job["id"]
+    assert row.find_element(By.CSS_SELECTOR, ".job-state").text == "done"
+    assert f"{job['total']}/{job['total']}" in row.text
+    assert job["total"] == 6
+    summary = httpx.get(
+        row.find_element(By.CSS_SELECTOR, "a").get_attribute("href"), timeout=WAIT_S
+    )
+    assert summary.status_code == 200
+    assert summary.headers["content-type"].startswith("text/csv")
+    assert len(summary.text.splitlines()) > 1
