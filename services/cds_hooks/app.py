@@ -46,6 +46,7 @@ from services.cds_hooks.replay import ReplayCache, create_replay_cache
 from services.cds_hooks.requests import FeedbackRequest, HookRequest
 from services.cds_hooks.scoring import Scorer
 from services.cds_hooks.store import AuditWriter, Store
+from services.console import router as console
 from services.logs import log_context
 from services.privacy import Pseudonymizer
 from services.recommend import Assessor
@@ -120,6 +121,7 @@ def create_app(
     app.add_exception_handler(_Unauthorized, lambda _r, _e: errors.unauthorized())
     _routes(app)
     app.include_router(batch_api.router)
+    console.install(app)
     return app
 
 
