@@ -69,3 +69,29 @@ MODEL_LATENCY = Histogram(
     ["backend", "model", "method"],
     buckets=LATENCY_BUCKETS,
 )
+
+# -- batch workers (cds worker, and the in-process pool of cds score) ---------------------
+# Served by each `cds worker` on CDS_WORKER_METRICS_PORT, aggregated over its processes.
+BATCH_TASKS = Counter(
+    "cds_batch_tasks_total",
+    "Chunk tasks by outcome: success, retry (a transient error, tried again later) or failure.",
+    ["outcome"],
+)
+BATCH_CHUNK_LATENCY = Histogram(
+    "cds_batch_chunk_duration_seconds",
+    "Time to score one chunk of patients with every model of its job.",
+    buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0),
+)
+BATCH_PATIENTS = Counter(
+    "cds_batch_patients_scored_total", "Patients scored by batch jobs, by model.", ["model"]
+)
+BATCH_ERRORS = Counter(
+    "cds_batch_errors_total",
+    "Patients a batch job could not score with a model, by reason (the error's type).",
+    ["reason"],
+)
+BATCH_MODEL_LOAD = Histogram(
+    "cds_batch_model_load_seconds",
+    "Time a worker process took to load the models after the fork.",
+    buckets=(1.0, 2.5, 5.0, 10.0, 25.0, 60.0),
+)

@@ -226,8 +226,13 @@ class Settings(BaseSettings):
     )
     jobs_dir: Path = Field(
         Path("cds-jobs"),
-        description="Folder of batch job records (progress, manifest), shared by `cds score`, "
-        "the workers and `GET /jobs`.",
+        description="Folder of batch job records (progress, chunk manifest, chunk results), "
+        "written by `cds score` and read by `cds jobs` and `GET /jobs`; workers do not need it.",
+    )
+    bulk_token: SecretStr | None = Field(
+        None,
+        description="Bearer token `cds score` sends to the FHIR server for a Bulk Data "
+        "`$export` (kick-off, status, files).",
     )
     worker_metrics_port: int = Field(
         9540,

@@ -33,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services import metrics
+from services.batch import api as batch_api
 from services.cds_hooks import errors
 from services.cds_hooks.auth import Authenticator, AuthError, JwksCache, audiences_for
 from services.cds_hooks.cards import model_card_url
@@ -45,6 +46,7 @@ from services.cds_hooks.replay import ReplayCache, create_replay_cache
 from services.cds_hooks.requests import FeedbackRequest, HookRequest
 from services.cds_hooks.scoring import Scorer
 from services.cds_hooks.store import AuditWriter, Store
+from services.console import router as console
 from services.logs import log_context
 from services.privacy import Pseudonymizer
 from services.recommend import Assessor
@@ -118,6 +120,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(_Unauthorized, lambda _r, _e: errors.unauthorized())
     _routes(app)
+    app.include_router(batch_api.router)
+    console.install(app)
     return app
 
 

@@ -14,11 +14,14 @@ from services.cli.cohort import cohort
 from services.cli.features import features
 from services.cli.feedback import feedback
 from services.cli.grpc import grpc_api
+from services.cli.jobs import jobs
 from services.cli.model_server import model_server
 from services.cli.models import models
 from services.cli.probe import probe
+from services.cli.score import score
 from services.cli.serve import serve
 from services.cli.train import train
+from services.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,3 +39,6 @@ main.add_command(grpc_api)
 main.add_command(serve)
 main.add_command(feedback)
 main.add_command(probe)
+main.add_command(score)
+main.add_command(worker)
+main.add_command(jobs)

@@ -25,10 +25,6 @@ from tests.deploy.topology import (
     shell_words,
 )
 
-WORKER_LANDS_WITH_BATCH = pytest.mark.xfail(
-    reason="`cds worker` arrives with batch scoring (issue 6)", strict=True
-)
-
 
 @pytest.fixture(scope="module")
 def services() -> dict[str, dict]:
@@ -109,10 +105,7 @@ def test_every_bind_mount_exists_and_every_path_setting_is_mounted(services, mon
             assert mounts[target]["read_only"] is True
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["cds-hooks", "grpc", pytest.param("worker", marks=WORKER_LANDS_WITH_BATCH)],
-)
+@pytest.mark.parametrize("name", CDS_SERVICES)
 def test_containers_run_real_commands(services: dict[str, dict], name: str):
     ctx = cds_command(shell_words(services[name]["command"]))
     probe = shell_words(services[name]["healthcheck"]["test"])

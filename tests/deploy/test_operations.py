@@ -1,14 +1,18 @@
 """What an operator sees of a real ``cds serve`` (HTTP and gRPC, shipped models, JWT trust,
 prefetch fetched from the EHR's FHIR server): JSON logs carrying the request id and
 hookInstance but no patient data or token, even at DEBUG; metrics for the hook and
-the model backend; and ``cds probe``, the containers' healthcheck."""
+the model backend; and ``cds probe``, the containers' healthcheck. And of a batch job
+(``cds score``): nothing it prints names a patient."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.cli import main
 from services.grpc_api.client import Client
-from tests.fhir import bundle
+from tests import processes
+from tests.fhir import bundle, patient
 from tests.services.cds_hooks.conftest import clinical_resources, hook_request
 from tests.services.cds_hooks.server import CdsServeProcess, free_port, start_cds_serve
 from tests.services.cds_hooks.stubs import FhirStub, fhir_stub
@@ -150,3 +155,52 @@ def test_cds_probe_checks_http_and_grpc_health(deployment: Deployment):
     assert (missing.exit_code, "HTTP 404" in missing.output) == (1, True)
     down = runner.invoke(main, ["probe", f"grpc://127.0.0.1:{free_port()}", "--timeout", "1"])
     assert (down.exit_code, "UNAVAILABLE" in down.output) == (1, True)
+
+
+BATCH_PATIENTS = [  # (id, family, given, birth date): to look for in the job's output
+    ("pt-batch-7f21", "Ravensworth", "Ottilie", "1946-02-27"),
+    ("pt-batch-93c4", "Pemberton-Hale", "Isidore", "1953-10-05"),
+]
+
+
+def bulk_export(folder: Path) -> Path:
+    """The batch patients as a Bulk Data export: one NDJSON file per resource type."""
+    by_type: dict[str, list[dict]] = {}
+    for pid, family, given, birth in BATCH_PATIENTS:
+        person = patient(pid, gender="male", birth=birth)
+        person["name"] = [{"family": family, "given": [given]}]
+        records = [{**r, "id": f"{pid}-{r['id']}"} for r in clinical_resources(pid)]
+        for resource in (person, *records):
+            by_type.setdefault(resource["resourceType"], []).append(resource)
+    folder.mkdir()
+    for rtype, resources in by_type.items():
+        lines = "".join(json.dumps(r) + "\n" for r in resources)
+        (folder / f"{rtype}.ndjson").write_text(lines)
+    return folder
+
+
+def test_a_batch_job_logs_no_patient_data(tmp_path: Path):
+    """`cds score` in-process on the shipped models, at DEBUG: what it prints and logs
+    names no patient, while its output scores each of them."""
+    source = bulk_export(tmp_path / "export")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "services.cli", "score", str(source), "--out", str(out)]
+    command += ["--models", "post-mi-mortality", "--concurrency", "1", "--no-progress"]
+    env = processes.cli_env(
+        {
+            "CDS_LOG_LEVEL": "DEBUG",
+            "CDS_JOBS_DIR": str(tmp_path / "jobs"),
+            "CDS_PSEUDONYM_KEY": "operations-test",
+        }
+    )
+    env.pop("CDS_BROKER_URL", None)  # in-process (embedded models), no broker
+    result = subprocess.run(
+        command, cwd=processes.ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    scored = (out / "RiskAssessment.ndjson").read_text()
+    printed = result.stdout + result.stderr
+    for pid, family, given, birth in BATCH_PATIENTS:
+        assert f'"Patient/{pid}"' in scored
+        for secret in (pid, family, given, birth):
+            assert secret not in printed, f"{secret!r} is in the job's output"

@@ -87,10 +87,11 @@ def shell_words(value: str | list[str]) -> list[str]:
 
 @cache
 def http_routes() -> frozenset[str]:
-    """The paths the HTTP API serves."""
+    """The paths the HTTP API serves, as its OpenAPI document lists them (included
+    routers too, which ``app.routes`` does not flatten)."""
     from services.cds_hooks import create_app
 
-    return frozenset(route.path for route in create_app(Settings()).routes)
+    return frozenset(create_app(Settings()).openapi()["paths"])
 
 
 def exposed_ports() -> set[int]:

@@ -10,9 +10,8 @@ for the same record scored directly, and with a valid FHIR RiskAssessment.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,41 +19,20 @@ from pydantic import SecretStr
 
 from adapters import parse_datetime, records_from_bundle
 from adapters.validation import validate_resource
-from models.registry import PACKAGED_MODEL_DIR
 from services.cds_hooks import create_app
+from services.console.examples import EXAMPLES_DIR, list_examples, retimed
 from services.recommend import Assessor
 from services.settings import Settings
 from tests.services.cds_hooks.conftest import SHIPPED, checked, hook_request
 from tests.services.cds_hooks.stubs import FhirStub, fhir_stub
 
-EXAMPLES = PACKAGED_MODEL_DIR / "examples"
-DATE = re.compile(
-    r'"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?"'
-)
 SERVICE = {m: f"{m}-patient-view" for m in SHIPPED} | {
     "therapy-benefit": "therapy-benefit-order-sign"
 }
 
 
-def retimed(bundle: dict, shift: timedelta) -> dict:
-    """``bundle`` with every date and dateTime moved by ``shift`` (ages and intervals kept)."""
-
-    def move(match: re.Match[str]) -> str:
-        day, time = match.group(1), match.group(2)
-        if time is None:
-            return f'"{(datetime.fromisoformat(day) + shift).date().isoformat()}"'
-        moved = parse_datetime(day + time) + shift
-        return f'"{moved.isoformat()}"'
-
-    return json.loads(DATE.sub(move, json.dumps(bundle)))
-
-
 def examples() -> list[tuple[str, str, str]]:
-    found = []
-    for model in SHIPPED:
-        index = json.loads((EXAMPLES / model / "index.json").read_text())
-        found += [(model, e["file"], e["index_time"]) for e in index["examples"]]
-    return found
+    return [(e.model, e.file, e.index_time) for e in list_examples(set(SHIPPED))]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +61,7 @@ def test_an_example_patient_fetched_through_the_templates_gets_the_cores_card(
     model, file, index_time, stub, shipped_client, shipped_inference
 ):
     shift = datetime.now(UTC) - parse_datetime(index_time)
-    bundle = retimed(json.loads((EXAMPLES / model / file).read_text()), shift)
+    bundle = retimed(json.loads((EXAMPLES_DIR / model / file).read_text()), shift)
     stub.resources = [e["resource"] for e in bundle["entry"]]
     (record,) = records_from_bundle(bundle)
     expected = Assessor(shipped_inference, shipped_client.app.state.runtime.settings).assess(
