@@ -30,13 +30,16 @@ from tests.deploy.topology import (
 
 KUBERNETES_VERSION = "1.33"  # oldest release the manifests must apply to
 WORKLOADS = ("Deployment", "StatefulSet")
+POD_TEMPLATES = (*WORKLOADS, "Job")
+TEMPLATES = {"secrets.yaml", "score-job.yaml"}  # applied by hand, not by the kustomization
 
 
 @pytest.fixture(scope="module")
 def objects() -> dict[tuple[str, str], dict]:
     found: dict[tuple[str, str], dict] = {}
     for _, doc in manifests():
-        key = (doc["kind"], doc["metadata"]["name"])
+        meta = doc["metadata"]
+        key = (doc["kind"], meta.get("name") or meta["generateName"])
         assert key not in found, f"{key} defined twice"
         found[key] = doc
     return found
@@ -59,10 +62,11 @@ def test_manifest_is_valid_against_the_kubernetes_schema(file: str, doc: dict):
     kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
-def test_kustomization_applies_every_manifest_but_the_secret_templates():
+def test_kustomization_applies_every_manifest_but_the_templates():
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     files = {file for file, _ in manifests()}
-    assert set(kustomization["resources"]) == files - {"secrets.yaml"}
+    assert files >= TEMPLATES
+    assert set(kustomization["resources"]) == files - TEMPLATES
     assert [(i["name"], i["newTag"]) for i in kustomization["images"]] == [tuple(IMAGE.split(":"))]
 
 
@@ -164,6 +168,25 @@ def test_services_select_a_workload_and_its_named_ports(objects):
         assert doc["spec"]["selector"]["matchLabels"].items() <= (
             doc["spec"]["template"]["metadata"]["labels"].items()
         )
+
+
+def test_the_score_job_runs_cds_score_on_mounted_data(objects, monkeypatch):
+    job = objects[("Job", "cds-score-")]
+    container = only_container(job)
+    assert container["image"] == IMAGE
+    assert pod(job)["securityContext"]["runAsUser"] == NON_ROOT_UID
+    score = cds_command(container["args"], resilient=True)  # the export is in the pod only
+    assert score.info_name == "score"
+    source = container["args"][1]
+    env = {
+        **objects[("ConfigMap", "cds-settings")]["data"],
+        **objects[("Secret", "cds-secrets")]["stringData"],
+    }
+    settings = cds_env_settings(env, monkeypatch)
+    assert settings.broker_url  # chunks go to the workers
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    for path in (*path_settings(settings).values(), source, score.params["out"]):
+        assert mounted(Path(path), mounts), path
 
 
 def test_the_api_and_the_workers_autoscale(objects):

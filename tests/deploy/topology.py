@@ -71,14 +71,18 @@ def cds_env_settings(env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch) ->
     return Settings()
 
 
-def cds_command(args: list[str]) -> click.Context:
-    """A ``cds`` command line parsed as the CLI parses it, without running it."""
+def cds_command(args: list[str], *, resilient: bool = False) -> click.Context:
+    """A ``cds`` command line parsed as the CLI parses it, without running it.
+
+    ``resilient``: a value that does not convert (an input path that exists only in
+    the container) becomes ``None`` instead of an error; unknown options still fail.
+    """
     from services.cli import main
 
     name, *rest = args
     command = main.get_command(click.Context(main), name)
     assert command is not None, f"no command `cds {name}`"
-    return command.make_context(name, rest)
+    return command.make_context(name, rest, resilient_parsing=resilient)
 
 
 def shell_words(value: str | list[str]) -> list[str]:
