@@ -61,6 +61,15 @@ AUDIT_DROPPED = Counter(
     ["reason"],
 )
 
+# -- inference (every door) ---------------------------------------------------------------
+MODEL_LATENCY = Histogram(
+    "cds_model_request_duration_seconds",
+    "Time of one call to the inference backend (failed calls included), by backend "
+    "(embedded, tfserving), model and method (predict, explain).",
+    ["backend", "model", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+
 # -- batch workers (cds worker, and the in-process pool of cds score) ---------------------
 # Served by each `cds worker` on CDS_WORKER_METRICS_PORT, aggregated over its processes.
 BATCH_TASKS = Counter(

@@ -17,6 +17,7 @@ from services.cli.grpc import grpc_api
 from services.cli.jobs import jobs
 from services.cli.model_server import model_server
 from services.cli.models import models
+from services.cli.probe import probe
 from services.cli.score import score
 from services.cli.serve import serve
 from services.cli.train import train
@@ -37,6 +38,7 @@ main.add_command(models)
 main.add_command(grpc_api)
 main.add_command(serve)
 main.add_command(feedback)
+main.add_command(probe)
 main.add_command(score)
 main.add_command(worker)
 main.add_command(jobs)

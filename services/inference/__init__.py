@@ -41,7 +41,14 @@ __all__ = [
 
 
 def create_inference(settings: Settings) -> Inference:
-    """The backend the settings choose, with its models checked and warmed up."""
+    """The backend the settings choose, with its models checked and warmed up, and its
+    calls timed in ``cds_model_request_duration_seconds``."""
+    from services.inference.timed import TimedInference
+
+    return TimedInference(_backend(settings), settings.model_backend)
+
+
+def _backend(settings: Settings) -> Inference:
     from services.inference.catalog import Catalog
 
     catalog = Catalog.from_settings(settings)

@@ -251,3 +251,11 @@ def build_model_dir(root: Path) -> ModelDir:
     )
     write_models_config(root / "models.config", [risk, score])
     return ModelDir(root, {(t.name, t.version): t for t in toys})
+
+
+def model_calls(backend: str, model: str, method: str) -> float:
+    """How many calls ``cds_model_request_duration_seconds`` has observed so far."""
+    from prometheus_client import REGISTRY
+
+    labels = {"backend": backend, "model": model, "method": method}
+    return REGISTRY.get_sample_value("cds_model_request_duration_seconds_count", labels) or 0.0

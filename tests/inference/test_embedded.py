@@ -13,9 +13,16 @@ from adapters.spec import FeatureSpec
 from services.inference import create_inference
 from services.inference.catalog import Catalog
 from services.inference.embedded import EmbeddedInference
-from services.inference.errors import InvalidInput, ModelConfigError, ModelNotFound
+from services.inference.errors import (
+    BackendUnavailable,
+    InvalidInput,
+    ModelConfigError,
+    ModelNotFound,
+)
 from services.settings import Settings
-from tests.inference.fixtures import RISK_SPEC, ModelDir, baseline_row, write_warmup
+from tests.inference.fixtures import RISK_SPEC, ModelDir, baseline_row, model_calls, write_warmup
+
+METHODS = ("predict", "explain")
 
 
 @pytest.mark.parametrize(
@@ -128,12 +135,22 @@ def test_concurrent_callers_get_their_own_answers(embedded: EmbeddedInference, m
         list(pool.map(call, range(200)))
 
 
-def test_create_inference_defaults_to_embedded(model_dir: ModelDir):
+def test_create_inference_defaults_to_embedded_and_times_its_calls(model_dir: ModelDir):
     inference = create_inference(Settings(model_dir=model_dir.root))
-    assert isinstance(inference, EmbeddedInference)
+    assert isinstance(inference.inner, EmbeddedInference)
     assert inference.ready()
+    x = model_dir["toy-risk", 2].rows(3)
+    calls = {method: model_calls("embedded", "toy-risk", method) for method in METHODS}
+    inference.predict("toy-risk", x)
+    inference.predict("toy-risk", x)
+    inference.explain("toy-risk", x)
+    assert model_calls("embedded", "toy-risk", "predict") == calls["predict"] + 2
+    assert model_calls("embedded", "toy-risk", "explain") == calls["explain"] + 1
     inference.close()
     assert not inference.ready()
+    with pytest.raises(BackendUnavailable):  # failed calls are timed too
+        inference.predict("toy-risk", x)
+    assert model_calls("embedded", "toy-risk", "predict") == calls["predict"] + 3
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from services.inference.errors import (
 )
 from services.inference.tfserving import TFServingInference, typed_error
 from services.settings import Settings
-from tests.inference.fixtures import RISK_SPEC, ModelDir
+from tests.inference.fixtures import RISK_SPEC, ModelDir, model_calls
 from tests.inference.servers import ModelServerProcess, start_model_server
 
 pytestmark = pytest.mark.server
@@ -120,13 +120,15 @@ def test_create_inference_chooses_tfserving(model_server: ModelServerProcess, mo
     )
     inference = create_inference(settings)
     try:
-        assert isinstance(inference, TFServingInference)
+        assert isinstance(inference.inner, TFServingInference)
         x = model_dir["toy-risk", 2].rows(2)
+        calls = model_calls("tfserving", "toy-risk", "predict")
         np.testing.assert_allclose(
             inference.predict("toy-risk", x).outputs["risk"],
             model_dir["toy-risk", 2].risk(x),
             rtol=1e-5,
         )
+        assert model_calls("tfserving", "toy-risk", "predict") == calls + 1
     finally:
         inference.close()
 
