@@ -13,7 +13,7 @@ NDJSON with the cohort builder, then in one run measures patients/s for:
 Targets: d/c >= 1.7 and b/a >= 0.4. Rates are patients / wall time of the
 `cds score` run, read from its report: (b) includes loading the models in its
 pool processes, (c) and (d) start their workers (models loaded) beforehand.
-Needs Redis on 127.0.0.1:6379 (database 11 is flushed).
+Needs Redis on 127.0.0.1:6379 (database 12, flushed before each Celery run).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.ndjson import ndjson_files
-from tests.services.batch.workers import BROKER, ROOT, start_worker
+from tests.processes import ROOT, cli_env
+from tests.services.batch.workers import start_worker
+
+BROKER = "redis://127.0.0.1:6379/12"  # apart from the tests' database
 
 
 def parse_ceiling(cohort: Path, patients: int) -> float:
@@ -47,7 +50,7 @@ def parse_ceiling(cohort: Path, patients: int) -> float:
 
 def score(cohort: Path, work: Path, name: str, models: str | None, broker: str | None) -> dict:
     """Run `cds score` and return its report."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CDS_JOBS_DIR": str(work / "jobs")}
+    env = cli_env({"CDS_JOBS_DIR": str(work / "jobs")})
     env.pop("CDS_BROKER_URL", None)
     if broker:
         env["CDS_BROKER_URL"] = broker
@@ -63,7 +66,9 @@ def score(cohort: Path, work: Path, name: str, models: str | None, broker: str |
 
 def with_workers(count: int, cohort: Path, work: Path, models: str | None) -> dict:
     redis.Redis.from_url(BROKER).flushdb()
-    workers = [start_worker({}, work / "logs", concurrency=1) for _ in range(count)]
+    workers = [
+        start_worker({"CDS_BROKER_URL": BROKER}, work / "logs", concurrency=1) for _ in range(count)
+    ]
     try:
         return score(cohort, work, f"workers-{count}", models, BROKER)
     finally:

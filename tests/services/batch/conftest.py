@@ -16,8 +16,8 @@ from services.batch.runner import run_job
 from services.batch.scoring import ChunkScorer
 from services.inference import Inference, create_inference
 from services.settings import Settings
+from tests.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 COHORT_SIZE = 40
 MODELS = ["post-mi-mortality", "diabetes-progression"]
 INDEX_TIME = "2018-01-01T00:00:00+00:00"

@@ -12,18 +12,19 @@ from pathlib import Path
 
 import orjson
 import pytest
-import redis
 
 from services.batch.jobs import Job
+from tests import processes
+from tests.processes import ROOT
 from tests.services.batch.conftest import COHORT_SIZE, INDEX_TIME, MODELS, assessed, patient_ids
-from tests.services.batch.workers import BROKER, ROOT, WorkerProcess, start_worker
+from tests.services.batch.workers import BROKER, WorkerProcess, start_worker
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    redis.Redis.from_url(BROKER).flushdb()
+    # No flush: task ids name their job, so runs sharing the queue get their own results.
     started = start_worker({}, tmp_path_factory.mktemp("worker-logs"))
     yield started
     started.stop()
@@ -38,7 +39,7 @@ def score_command(cohort: Path, out: Path, chunk_size: int) -> list[str]:
 
 
 def score_env(jobs: Path, broker: str | None) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CDS_JOBS_DIR": str(jobs)}
+    env = processes.cli_env({"CDS_JOBS_DIR": str(jobs)})
     env.pop("CDS_BROKER_URL", None)
     if broker:
         env["CDS_BROKER_URL"] = broker
@@ -65,7 +66,7 @@ def test_celery_result_equals_in_process_result(
         (p, m) for p in patient_ids(cohort) for m in MODELS
     )
     # The worker's endpoint counts the chunks and patients it scored, over its processes.
-    assert worker.metric("cds_batch_tasks_total", 'outcome="success"') - chunks_before == 10
+    assert worker.metric("cds_batch_tasks_total", 'outcome="success"') - chunks_before >= 10
     for model in MODELS:
         assert worker.metric("cds_batch_patients_scored_total", f'model="{model}"') >= COHORT_SIZE
     assert worker.metric("cds_batch_chunk_duration_seconds_count") >= 10

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,10 +12,10 @@ from pathlib import Path
 import httpx
 
 from tests import processes
+from tests.processes import ROOT
 from tests.services.cds_hooks.server import free_port
 
-ROOT = Path(__file__).resolve().parents[3]
-BROKER = "redis://127.0.0.1:6379/11"  # a database of its own: tests flush it
+BROKER = "redis://127.0.0.1:6379/11"
 
 
 @dataclass
@@ -51,14 +50,9 @@ def start_worker(env: dict[str, str], log_dir: Path, concurrency: int = 2) -> Wo
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"worker-{time.monotonic_ns()}.log"
     port = free_port()
-    full_env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "CDS_BROKER_URL": BROKER,
-        "CDS_WORKER_METRICS_PORT": str(port),
-        **env,
-    }
+    full_env = processes.cli_env(
+        {"CDS_BROKER_URL": BROKER, "CDS_WORKER_METRICS_PORT": str(port), **env}
+    )
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [sys.executable, "-m", "services.cli", "worker", "--concurrency", str(concurrency)]
     with log.open("wb") as err:
