@@ -90,11 +90,15 @@ class PatientFeatures:
     def provenance(self) -> list[tuple[Provenance, ...]]:
         """Per feature, the readings its value was computed from, newest first."""
         if self._provenance is None:
-            self._provenance = [
-                tuple(_provenance(c) for c in sorted(used, key=_by_time, reverse=True))
-                for used in self.used
-            ]
+            self._provenance = [self.provenance_of(i) for i in range(len(self.used))]
         return self._provenance
+
+    def provenance_of(self, index: int) -> tuple[Provenance, ...]:
+        """The readings feature ``index`` was computed from, newest first (for callers
+        that need a few features' provenance, not all)."""
+        if self._provenance is not None:
+            return self._provenance[index]
+        return tuple(_provenance(c) for c in sorted(self.used[index], key=_by_time, reverse=True))
 
     def to_dict(self, spec: FeatureSpec) -> dict[str, object]:
         """The ``cds features`` JSON shape for this patient."""

@@ -33,6 +33,7 @@ class Assessor:
         self.inference = inference
         self.settings = settings
         self._extractors: dict[tuple[str, int], Extractor] = {}
+        self._columns: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def model_info(
         self, model: str, *, version: int | None = None, label: str | None = None
@@ -142,23 +143,44 @@ class Assessor:
         patient: PatientFeatures,
         attributions: np.ndarray,
     ) -> tuple[Factor, ...]:
-        """Per feature (its missing indicator folded in), the largest contributions first."""
-        by_column = dict(zip(columns, attributions.tolist(), strict=True))
-        factors = [
+        """Per feature (its missing indicator folded in), the largest contributions first.
+
+        Only the top features become :class:`Factor` objects with provenance: a model
+        may have a hundred features, a card names five.
+        """
+        value_cols, missing_cols = self._attribution_columns(info, columns)
+        combined = attributions.astype(np.float64)[value_cols]
+        has_missing = missing_cols >= 0
+        combined[has_missing] += attributions[missing_cols[has_missing]]
+        # Stable, so equal contributions keep the spec's order.
+        top = np.argsort(-np.abs(combined), kind="stable")[: self.settings.top_factors]
+        features = info.spec.features
+        return tuple(
             Factor(
-                feature=feat.name,
-                label=_label(feat),
-                value=value,
-                unit=feat.unit if feat.numeric_value else None,
-                attribution=by_column[feat.name] + by_column.get(feat.name + MISSING_SUFFIX, 0.0),
-                provenance=prov,
+                feature=features[i].name,
+                label=_label(features[i]),
+                value=patient.values[i],
+                unit=features[i].unit if features[i].numeric_value else None,
+                attribution=float(combined[i]),
+                provenance=patient.provenance_of(i),
             )
-            for feat, value, prov in zip(
-                info.spec.features, patient.values, patient.provenance, strict=True
+            for i in top.tolist()
+        )
+
+    def _attribution_columns(
+        self, info: ModelInfo, columns: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature, its value column and its missing-indicator column (-1: none)."""
+        key = (info.name, info.version)
+        found = self._columns.get(key)
+        if found is None:
+            position = {name: i for i, name in enumerate(columns)}
+            names = [f.name for f in info.spec.features]
+            found = self._columns[key] = (
+                np.array([position[n] for n in names], dtype=np.intp),
+                np.array([position.get(n + MISSING_SUFFIX, -1) for n in names], dtype=np.intp),
             )
-        ]
-        factors.sort(key=lambda f: abs(f.attribution), reverse=True)
-        return tuple(factors[: self.settings.top_factors])
+        return found
 
 
 def _label(feature: Feature) -> str:
