@@ -23,6 +23,12 @@ FLAGS = (
 
 def headless_chromium(profile: Path) -> webdriver.Chrome:
     """A fresh headless Chromium with its own profile folder."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{', '.join(missing)} not found: install Debian's chromium and chromium-driver "
+            "(.ci/run does)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS:
