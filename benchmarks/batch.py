@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.ndjson import ndjson_files
 from tests.processes import ROOT, cli_env
-from tests.services.batch.workers import start_worker
+from tests.services.batch.workers import QUEUE, start_worker
 
 BROKER = "redis://127.0.0.1:6379/12"  # apart from the tests' database
 
@@ -53,7 +53,7 @@ def score(cohort: Path, work: Path, name: str, models: str | None, broker: str |
     env = cli_env({"CDS_JOBS_DIR": str(work / "jobs")})
     env.pop("CDS_BROKER_URL", None)
     if broker:
-        env["CDS_BROKER_URL"] = broker
+        env |= {"CDS_BROKER_URL": broker, "CDS_BATCH_QUEUE": QUEUE}  # the workers' queue
     command = [sys.executable, "-m", "services.cli", "score", str(cohort)]
     command += ["--out", str(work / name), "--no-progress"]
     if models:

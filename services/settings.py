@@ -224,6 +224,12 @@ class Settings(BaseSettings):
         None,
         description="Celery result backend, e.g. `redis://127.0.0.1:6379/1`; unset: the broker.",
     )
+    batch_queue: str = Field(
+        "cds-batch",
+        pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+        description="Celery queue of batch chunks: `cds score` sends to it, `cds worker` reads "
+        "it. Give deployments (or test runs) that share one Redis queues of their own.",
+    )
     jobs_dir: Path = Field(
         Path("cds-jobs"),
         description="Folder of batch job records (progress, chunk manifest, chunk results), "

@@ -55,6 +55,7 @@ def create_celery(settings: Settings) -> Celery:
         result_serializer=SERIALIZER,
         accept_content=[SERIALIZER],
         result_accept_content=[SERIALIZER],
+        task_default_queue=settings.batch_queue,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # a chunk is minutes of work: no hoarding

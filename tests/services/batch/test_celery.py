@@ -17,7 +17,7 @@ from services.batch.jobs import Job
 from tests import processes
 from tests.processes import ROOT
 from tests.services.batch.conftest import COHORT_SIZE, INDEX_TIME, MODELS, assessed, patient_ids
-from tests.services.batch.workers import BROKER, WorkerProcess, start_worker
+from tests.services.batch.workers import BATCH_ENV, WorkerProcess, start_worker
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -38,24 +38,23 @@ def score_command(cohort: Path, out: Path, chunk_size: int) -> list[str]:
     ]  # fmt: skip
 
 
-def score_env(jobs: Path, broker: str | None) -> dict[str, str]:
+def score_env(jobs: Path, celery: bool) -> dict[str, str]:
+    """`cds score`'s environment: through this run's workers, or in-process."""
     env = processes.cli_env({"CDS_JOBS_DIR": str(jobs)})
     env.pop("CDS_BROKER_URL", None)
-    if broker:
-        env["CDS_BROKER_URL"] = broker
-    return env
+    return env | BATCH_ENV if celery else env
 
 
 def test_celery_result_equals_in_process_result(
     cohort: Path, tmp_path: Path, worker: WorkerProcess
 ) -> None:
     chunks_before = worker.metric("cds_batch_tasks_total", 'outcome="success"')
-    for mode, broker in (("celery", BROKER), ("embedded", None)):
+    for mode, celery in (("celery", True), ("embedded", False)):
         command = score_command(cohort, tmp_path / mode, chunk_size=4)
-        if broker is None:
+        if not celery:
             command += ["--concurrency", "1"]
         done = subprocess.run(
-            command, cwd=ROOT, env=score_env(tmp_path / "jobs", broker), capture_output=True
+            command, cwd=ROOT, env=score_env(tmp_path / "jobs", celery), capture_output=True
         )
         assert done.returncode == 0, done.stderr.decode()[-3000:]
         assert orjson.loads(done.stdout)["patients"] == COHORT_SIZE
@@ -83,7 +82,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_doubles_nothing(
     score = subprocess.Popen(
         score_command(cohort, out, chunk_size=1),
         cwd=ROOT,
-        env=score_env(jobs, BROKER),
+        env=score_env(jobs, celery=True),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -125,7 +124,7 @@ def test_a_killed_cli_is_resumed_to_exactly_one_result_per_patient_per_model(
 ) -> None:
     jobs = tmp_path / "jobs"
     out = tmp_path / "out"
-    env = score_env(jobs, BROKER)
+    env = score_env(jobs, celery=True)
     score = subprocess.Popen(
         score_command(cohort, out, chunk_size=1),
         cwd=ROOT,

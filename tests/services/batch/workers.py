@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from tests.processes import ROOT
 from tests.services.cds_hooks.server import free_port
 
 BROKER = "redis://127.0.0.1:6379/11"
+# A queue of this run's own: other runs sharing the Redis must not take its chunks.
+QUEUE = f"cds-test-{uuid.uuid4().hex[:12]}"
+BATCH_ENV = {"CDS_BROKER_URL": BROKER, "CDS_BATCH_QUEUE": QUEUE}
 
 
 @dataclass
@@ -50,9 +54,7 @@ def start_worker(env: dict[str, str], log_dir: Path, concurrency: int = 2) -> Wo
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"worker-{time.monotonic_ns()}.log"
     port = free_port()
-    full_env = processes.cli_env(
-        {"CDS_BROKER_URL": BROKER, "CDS_WORKER_METRICS_PORT": str(port), **env}
-    )
+    full_env = processes.cli_env({**BATCH_ENV, "CDS_WORKER_METRICS_PORT": str(port), **env})
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [sys.executable, "-m", "services.cli", "worker", "--concurrency", str(concurrency)]
     with log.open("wb") as err:
