@@ -74,6 +74,11 @@ class Runtime:
     authenticator: Authenticator | None
     store: Store
 
+    async def served_model(self, name: str) -> ModelInfo | None:
+        """The served version of model ``name`` (None when it is not served)."""
+        infos = await anyio.to_thread.run_sync(self.inference.models)
+        return next((i for i in infos if i.name == name), None)
+
     def server_allowed(self, client: TrustedClient | None) -> Callable[[str], bool]:
         """Where missing prefetch may be fetched: the client's servers; without
         authentication (development) loopback servers only."""
@@ -272,7 +277,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/models/{name}", tags=["Models"], summary="A model's card (JSON)")
     async def model(name: str) -> Response:
-        info = await _model_info(runtime(), name)
+        info = await runtime().served_model(name)
         if info is None:
             return errors.not_found(f"model {name!r}")
         return errors.json_response({"name": info.name, "version": info.version, "card": info.card})
@@ -284,7 +289,7 @@ def _routes(app: FastAPI) -> None:
         response_class=HTMLResponse,
     )
     async def model_page(name: str) -> Response:
-        info = await _model_info(runtime(), name)
+        info = await runtime().served_model(name)
         if info is None:
             return errors.not_found(f"model {name!r}")
         return HTMLResponse(card_page(info.name, info.version, info.card))
@@ -314,11 +319,6 @@ def _routes(app: FastAPI) -> None:
     @app.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _model_info(rt: Runtime, name: str) -> ModelInfo | None:
-    infos = await anyio.to_thread.run_sync(rt.inference.models)
-    return next((i for i in infos if i.name == name), None)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> Response:

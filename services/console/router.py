@@ -122,8 +122,7 @@ async def request_for(
 @router.get("/api/models/{name}/{plot}.svg", summary="A model card's ROC or calibration plot")
 async def plot(name: str, plot: str, request: Request) -> Response:
     draw = _PLOTS.get(plot)
-    infos = await anyio.to_thread.run_sync(_runtime(request).inference.models)
-    info = next((i for i in infos if i.name == name), None)
+    info = await _runtime(request).served_model(name)
     if draw is None or info is None:
         return errors.not_found(f"plot {plot!r} of model {name!r}")
     try:
